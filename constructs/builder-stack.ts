@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { GcsBackend, LocalBackend, TerraformStack } from 'cdktf';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
@@ -17,6 +18,17 @@ import { NatEgress } from './nat-egress';
 import { BuilderInstance } from './builder-instance';
 import { BuilderAccess } from './builder-access';
 import { BuilderOutputs } from './builder-outputs';
+
+/**
+ * Custom role ids allow 64 characters of [A-Za-z0-9_.]; the longest suffix is `_instance_operator` (18).
+ * Long instance names are shortened with a hash so two long names never share roles.
+ */
+export function roleIdPrefix(instanceName: string): string {
+  const full = `armBuilder_${instanceName.replace(/-/g, '_')}`;
+  if (full.length <= 64 - 18) return full;
+  const hash = createHash('sha256').update(instanceName).digest('hex').slice(0, 8);
+  return `${full.slice(0, 64 - 18 - 9)}_${hash}`;
+}
 
 /** Where the local state lives, relative to the stack's directory cdktf.out/stacks/<stack>: the project root. */
 export function localStatePath(stackName: string): string {
@@ -146,7 +158,7 @@ export class BuilderStack extends TerraformStack {
       cloudBuildServiceAccountEmail: cloudBuildEmail,
       operators: b.access.operators,
       operatorsRotateKeys: b.sshKey.mode === 'external',
-      roleIdPrefix: `armBuilder_${b.instance.name.replace(/-/g, '_')}`,
+      roleIdPrefix: roleIdPrefix(b.instance.name),
       names: {
         instance: b.instance.name,
         privateKeySecret: b.sshKey.privateKeySecretId,

@@ -34,8 +34,16 @@ let env: typeof Handlebars | undefined;
 function handlebars(): typeof Handlebars {
   if (env) return env;
   const hb = Handlebars.create();
-  hb.registerHelper('q', (value: unknown) => shellQuote(value));
-  hb.registerHelper('y', (value: unknown) => yamlQuote(value));
+  // `strict` does not cover helper arguments, so the helpers refuse a missing value themselves, with its place.
+  const guarded = (quote: (v: unknown) => string) => (value: unknown, options: Handlebars.HelperOptions) => {
+    if (value === undefined) {
+      const at = (options as unknown as { loc?: { start: { line: number; column: number } } }).loc?.start;
+      throw new Error(`a variable passed to '${options.name}' is not defined (line ${at?.line}, column ${at?.column})`);
+    }
+    return quote(value);
+  };
+  hb.registerHelper('q', guarded(shellQuote));
+  hb.registerHelper('y', guarded(yamlQuote));
   // Indents every line of a block (used to embed files in YAML block scalars).
   hb.registerHelper('indent', function (this: unknown, spaces: number, options: Handlebars.HelperOptions) {
     const pad = ' '.repeat(spaces);
@@ -65,7 +73,11 @@ export function render(name: string, data: object): string {
     template = handlebars().compile(source, { strict: true, noEscape: true });
     compiled.set(name, template);
   }
-  return template(data);
+  try {
+    return template(data);
+  } catch (e) {
+    throw new Error(`rendering templates/${name}.hbs: ${(e as Error).message}`);
+  }
 }
 
 /**

@@ -1,0 +1,127 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { synthesize } from '../main';
+import { builder, tempDir } from './helpers';
+import { renderBoot } from '../templates/boot';
+
+const FIXTURES = path.join(__dirname, 'fixtures');
+
+/** Runs synth as `npm run synth` would, into a fresh directory; returns the out dir. */
+function synthTo(config?: object, env: Record<string, string> = {}): string {
+  const dir = tempDir('builder-synth-');
+  const outdir = path.join(dir, 'cdktf.out');
+  const args: string[] = [];
+  if (config) {
+    fs.writeFileSync(path.join(dir, 'builder.json'), JSON.stringify(config));
+    args.push('--config', path.join(dir, 'builder.json'));
+  }
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  try {
+    expect(synthesize(args, { ...env, CDKTF_OUTDIR: outdir })).toBe(0);
+  } finally {
+    write.mockRestore();
+  }
+  return outdir;
+}
+
+function files(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+const stackJson = (outdir: string, stack = 'builder-arm64-2cpu') =>
+  fs.readFileSync(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8');
+
+const defaultOut = synthTo();
+
+describe('default synth (what `npm run synth` writes)', () => {
+  it('matches the reviewed snapshot', () => {
+    expect(stackJson(defaultOut)).toMatchSnapshot();
+  });
+
+  it('is byte-stable: no machine paths, same bytes from another directory', () => {
+    const json = stackJson(defaultOut);
+    for (const local of [os.tmpdir(), process.cwd(), os.homedir()]) expect(json).not.toContain(local);
+    expect(stackJson(synthTo())).toBe(json);
+    expect(fs.readFileSync(path.join(defaultOut, 'manifest.json'), 'utf8')).not.toContain(os.tmpdir());
+  });
+
+  it('keeps local state in the project root with a relative path, or in GCS when configured', () => {
+    expect(JSON.parse(stackJson(defaultOut)).terraform.backend).toEqual({ local: { path: '../../../terraform.builder-arm64-2cpu.tfstate' } });
+    const gcs = synthTo({ state: { gcsBucket: 'tf-state-bucket', gcsPrefix: 'builders' } });
+    expect(JSON.parse(stackJson(gcs)).terraform.backend).toEqual({ gcs: { bucket: 'tf-state-bucket', prefix: 'builders/builder-arm64-2cpu' } });
+  });
+
+  it('writes one stack per builder', () => {
+    const out = synthTo({
+      builders: [
+        {},
+        { instance: { name: 'builder-arm64-8cpu', machineType: 't2a-standard-8' }, serviceAccount: { accountId: 'builder-8cpu' }, sshKey: { privateKeySecretId: 'b8-priv', publicKeySecretId: 'b8-pub' }, network: { egress: 'none' } },
+      ],
+    });
+    expect(fs.readdirSync(path.join(out, 'stacks')).sort()).toEqual(['builder-arm64-2cpu', 'builder-arm64-8cpu']);
+    expect(JSON.parse(stackJson(out, 'builder-arm64-8cpu')).resource.google_compute_instance).toBeDefined();
+  });
+
+  it('replaces a previous cdktf.out whole and leaves no staging directories', () => {
+    const out = synthTo();
+    fs.writeFileSync(path.join(out, 'stale.txt'), 'old');
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    expect(synthesize([], { CDKTF_OUTDIR: out })).toBe(0);
+    write.mockRestore();
+    expect(fs.existsSync(path.join(out, 'stale.txt'))).toBe(false);
+    expect(fs.readdirSync(path.dirname(out))).toEqual(['cdktf.out']);
+  });
+});
+
+describe('secrets', () => {
+  it('never puts key material into cdktf.out (generated key: only references)', () => {
+    for (const f of files(defaultOut)) {
+      const text = fs.readFileSync(f, 'utf8');
+      expect(text).not.toMatch(/PRIVATE KEY|BEGIN OPENSSH/);
+    }
+    const outputs = JSON.parse(stackJson(defaultOut)).output as Record<string, { value: string }>;
+    for (const o of Object.values(outputs)) expect(o.value).not.toMatch(/tls_private_key\.[^.]+\.private_key/);
+  });
+
+  it('with an external key, only the public key appears, and the private key file is never read', () => {
+    const dir = tempDir();
+    fs.copyFileSync(path.join(FIXTURES, 'id_ed25519.pub'), path.join(dir, 'id.pub'));
+    const out = synthTo({ sshKey: { mode: 'external', publicKeyFile: path.join(dir, 'id.pub') } });
+    const json = stackJson(out);
+    expect(json).toContain('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm8p7nG1c3aQmR2Q0M7kqXb2sI0pJj0bQ3zq8v1eF1x');
+    expect(json).not.toMatch(/tls_private_key|PRIVATE KEY/);
+  });
+});
+
+describe('Terraform interpolation', () => {
+  const TFRC = path.join(tempDir(), 'empty.tfrc');
+  fs.writeFileSync(TFRC, '');
+
+  /** What Terraform itself makes of a string from cdk.tf.json (terraform console evaluates locals offline). */
+  function terraformValue(value: string): string {
+    const dir = tempDir('builder-tf-');
+    fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify({ locals: { v: value } }));
+    const out = execFileSync('terraform', ['console'], {
+      cwd: dir,
+      input: 'base64encode(local.v)\n',
+      env: { ...process.env, TF_CLI_CONFIG_FILE: TFRC, CHECKPOINT_DISABLE: '1' },
+      encoding: 'utf8',
+    });
+    return Buffer.from(JSON.parse(out.trim()), 'base64').toString('utf8');
+  }
+
+  it.each([
+    ['startup-script', {}],
+    ['user-data', { instance: { image: 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-arm64' } }],
+  ])('the %s reaches the VM byte for byte, ${…} and %%{…} included', (key, config) => {
+    const out = synthTo(config);
+    const vm = Object.values(JSON.parse(stackJson(out)).resource.google_compute_instance)[0] as { metadata: Record<string, string> };
+    const expected = renderBoot(builder(config)).content;
+    expect(expected).toMatch(/\$\{/); // the check means something only if the script has shell expansions
+    expect(terraformValue(vm.metadata[key])).toBe(expected);
+  });
+});

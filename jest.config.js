@@ -1,0 +1,11 @@
+// Unit suite: sources run through @swc/jest (no type checking here: `npm run typecheck` does that, ~10× faster
+// overall). The boot tier (real Debian roots) has its own config, jest.boot.config.js.
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/__tests__'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/boot/'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] },
+  setupFilesAfterEnv: ['<rootDir>/__tests__/setup.ts'],
+  snapshotFormat: { escapeString: false, printBasicPrototype: false },
+};
