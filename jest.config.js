@@ -1,11 +1,11 @@
 // Unit suite: sources run through @swc/jest (no type checking here: `npm run typecheck` does that, ~10× faster
-// overall). The boot tier (real Debian roots) has its own config, jest.boot.config.js.
+// overall). The boot tier (real Debian roots) has its own config, jest.boot.config.js; tests that run the cdktf CLI
+// or take over a second (__tests__/integration/) have jest.integration.config.js.
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/boot/'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/boot/', '<rootDir>/__tests__/integration/'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] },
-  setupFilesAfterEnv: ['<rootDir>/__tests__/setup.ts'],
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
 };

@@ -1,8 +1,14 @@
+import { Testing } from 'cdktf';
+// The cdktf matchers (toHaveResourceWithProperties, …) and their types; only this file needs them, and loading
+// cdktf in a setup file would cost every test file ~1 s.
+import 'cdktf/lib/testing/adapters/jest';
 import { only, resources, synth, TEST_PUBLIC_KEY } from './helpers';
 import { REQUIRED_APIS } from '../constructs/required-apis';
 import { ALLOW_PRIORITY, DENY_PRIORITY } from '../constructs/iap-ssh-firewall';
 import { roleIdPrefix } from '../constructs/builder-stack';
 import { INSTANCE_OPERATOR_PERMISSIONS, INSTANCE_USER_PERMISSIONS } from '../constructs/builder-access';
+
+Testing.setupJest();
 
 const defaults = synth();
 const ref = (type: string, name: string, attr: string) => {
@@ -270,8 +276,10 @@ describe('outputs', () => {
     expect(o.iap_tunnel_command.value).toBe(
       'gcloud compute ssh root@builder-arm64-2cpu --project multi-arch-docker --zone us-central1-a --tunnel-through-iap -- -L 127.0.0.1:2375:127.0.0.1:2375 -N',
     );
-    expect(o.docker_context_command.value).toBe('docker context create arm64-builder-arm64-2cpu --docker host=tcp://127.0.0.1:2375');
-    expect(o.buildx_create_command.value).toContain('docker buildx create --append --name multiarch-builder-arm64-2cpu --platform linux/arm64 arm64-builder-arm64-2cpu');
+    expect(o.docker_context_command.value).toBe('docker context create builder-arm64-2cpu-tunnel --docker host=tcp://127.0.0.1:2375');
+    expect(o.buildx_create_command.value).toContain(
+      'docker buildx create --name builder-arm64-2cpu-multiarch --append --node builder-arm64-2cpu-multiarch-arm64 --platform linux/arm64 builder-arm64-2cpu-tunnel',
+    );
     expect(o.boot_config_hash.value).toMatch(/^[0-9a-f]{16}$/);
     for (const v of Object.values(o)) expect(JSON.stringify(v)).not.toMatch(/private_key_openssh|private_key_pem/);
   });

@@ -4,6 +4,18 @@
  */
 import type { Builder } from './load';
 
+/** Names of the local Docker objects for a builder (the CLI creates and removes exactly these). */
+export function localNames(stackName: string) {
+  return {
+    /** Docker context for the tunnelled arm64 node (tcp://127.0.0.1:PORT). */
+    tunnelContext: `${stackName}-tunnel`,
+    /** Docker context for the tunnel-free variant (ssh://USER@INSTANCE through an IAP ProxyCommand). */
+    sshContext: `${stackName}-ssh`,
+    /** buildx builder: local amd64 node + appended remote arm64 node. */
+    builder: `${stackName}-multiarch`,
+  };
+}
+
 export interface BuilderCommands {
   /** Docker context for the tunnelled arm64 node. */
   contextName: string;
@@ -21,8 +33,9 @@ export interface BuilderCommands {
 
 export function builderCommands(b: Builder): BuilderCommands {
   const where = `--project ${b.projectId} --zone ${b.zone}`;
-  const contextName = `arm64-${b.instance.name}`;
-  const builderName = `multiarch-${b.instance.name}`;
+  const names = localNames(b.stackName);
+  const contextName = names.tunnelContext;
+  const builderName = names.builder;
   const localPort = b.docker.port;
   return {
     contextName,
@@ -30,8 +43,8 @@ export function builderCommands(b: Builder): BuilderCommands {
     localPort,
     tunnel: `gcloud compute ssh ${b.sshKey.user}@${b.instance.name} ${where} --tunnel-through-iap -- -L 127.0.0.1:${localPort}:127.0.0.1:${b.docker.port} -N`,
     dockerContext: `docker context create ${contextName} --docker host=tcp://127.0.0.1:${localPort}`,
-    buildxCreate: `docker buildx create --name ${builderName} --driver docker-container --platform linux/amd64 default`,
-    buildxAppend: `docker buildx create --append --name ${builderName} --platform linux/arm64 ${contextName}`,
+    buildxCreate: `docker buildx create --name ${builderName} --driver docker-container --platform linux/amd64 --node ${builderName}-amd64 default`,
+    buildxAppend: `docker buildx create --name ${builderName} --append --node ${builderName}-arm64 --platform linux/arm64 ${contextName}`,
     start: `gcloud compute instances start ${b.instance.name} ${where}`,
     stop: `gcloud compute instances stop ${b.instance.name} ${where}`,
   };

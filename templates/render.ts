@@ -35,10 +35,11 @@ function handlebars(): typeof Handlebars {
   if (env) return env;
   const hb = Handlebars.create();
   // `strict` does not cover helper arguments, so the helpers refuse a missing value themselves, with its place.
+  type Located = { name: string; loc?: { start: { line: number; column: number } } };
   const guarded = (quote: (v: unknown) => string) => (value: unknown, options: Handlebars.HelperOptions) => {
     if (value === undefined) {
-      const at = (options as unknown as { loc?: { start: { line: number; column: number } } }).loc?.start;
-      throw new Error(`a variable passed to '${options.name}' is not defined (line ${at?.line}, column ${at?.column})`);
+      const { name, loc } = options as unknown as Located;
+      throw new Error(`a variable passed to '${name}' is not defined (line ${loc?.start.line}, column ${loc?.start.column})`);
     }
     return quote(value);
   };

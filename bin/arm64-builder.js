@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+require('../scripts/ts-register.js');
+require('../cli/main.ts').run(process.argv.slice(2));
