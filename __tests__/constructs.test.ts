@@ -38,9 +38,11 @@ describe('builder service account', () => {
     const s = synth({ artifactRegistry: { create: true, location: 'us-central1', repositoryId: 'images' } });
     expect(Object.values(resources(s, 'google_project_iam_member')).map((g) => g.role)).not.toContain('roles/artifactregistry.writer');
     expect(s.json).toHaveResourceWithProperties({ tfResourceType: 'google_artifact_registry_repository' }, { format: 'DOCKER', location: 'us-central1', repository_id: 'images' });
-    const writer = only(s, 'google_artifact_registry_repository_iam_member');
-    expect(writer.role).toBe('roles/artifactregistry.writer');
-    expect(writer.member).toMatch(/^\$\{google_service_account\..*\.member\}$/);
+    const writers = Object.values(resources(s, 'google_artifact_registry_repository_iam_member'));
+    expect(writers.map((w) => [w.role, w.member])).toEqual([
+      ['roles/artifactregistry.writer', ref('google_service_account', 'builder-sa', 'member')],
+      ['roles/artifactregistry.writer', 'serviceAccount:${data.google_project.project.number}@cloudbuild.gserviceaccount.com'],
+    ]);
   });
 });
 

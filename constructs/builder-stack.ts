@@ -65,6 +65,11 @@ export class BuilderStack extends TerraformStack {
       new LocalBackend(this, { path: localStatePath(b.stackName) });
     }
 
+    // Cloud Build's account: configured, or the legacy default derived from the project number.
+    const cloudBuildEmail =
+      b.access.cloudBuildServiceAccount ??
+      `${new DataGoogleProject(this, 'project', { projectId: project }).number}@cloudbuild.gserviceaccount.com`;
+
     // 1. APIs (enabled, never disabled on destroy).
     const apis = new RequiredApis(this, 'apis', { projectId: project });
     const dependsOn = apis.services;
@@ -81,7 +86,8 @@ export class BuilderStack extends TerraformStack {
         projectId: project,
         location: b.artifactRegistry.location,
         repositoryId: b.artifactRegistry.repositoryId,
-        writers: [this.serviceAccount.member],
+        // Cloud Build pushes the multi-arch manifest (buildx forwards its credentials to both nodes).
+        writers: [this.serviceAccount.member, `serviceAccount:${cloudBuildEmail}`],
         labels,
         dependsOn,
       });
@@ -145,9 +151,6 @@ export class BuilderStack extends TerraformStack {
     });
 
     // 7. Who may use it: Cloud Build's service account and the operators.
-    const cloudBuildEmail =
-      b.access.cloudBuildServiceAccount ??
-      `${new DataGoogleProject(this, 'project', { projectId: project }).number}@cloudbuild.gserviceaccount.com`;
     this.access = new BuilderAccess(this, 'access', {
       projectId: project,
       zone: b.zone,
