@@ -3,6 +3,8 @@
 // or take over a second (__tests__/integration/) have jest.integration.config.js.
 module.exports = {
   testEnvironment: 'node',
+  // jest uses cores - 1 workers by default: one on this 2-core machine. Two finish the suite ~25% sooner.
+  maxWorkers: 2,
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/boot/', '<rootDir>/__tests__/integration/'],

@@ -4,6 +4,9 @@
  *
  * Config: built-in defaults ← JSON file (`--config FILE` or $BUILDER_CONFIG) ← environment overrides.
  * Bad config: one line per problem on stderr, exit 2, nothing written; an existing cdktf.out stays as it was.
+ * Policy: every stack is checked against config/policy-rules.ts before anything is written; a failing rule without
+ * a waiver (policy.waivers) prints rule, resource and fix, exits 3 and leaves cdktf.out as it was. Synth also writes
+ * the audit report (cdktf.out/audit/: <stack>.md, <stack>.json, README.md) and cdktf.out/cloudbuild.<stack>.yaml.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,6 +14,9 @@ import { App } from 'cdktf';
 import { Builder, loadConfig } from './config/load';
 import { ConfigError } from './config/errors';
 import { BuilderStack } from './constructs/builder-stack';
+import { checkPolicy, failures, formatFailures, POLICY_EXIT_CODE, PolicyReport } from './policy/check';
+import { writeAudit } from './audit/report';
+import { renderCloudBuild } from './templates/cloudbuild';
 
 /** Builds the app: one stack per builder. Also used by tests, with an outdir of their own. */
 export function buildApp(builders: Builder[], outdir: string): { app: App; stacks: BuilderStack[] } {
@@ -33,8 +39,11 @@ function parseArgs(argv: string[]): { file?: string } {
 /**
  * Validates everything first, synthesizes into a sibling temp directory, and only then swaps it into place,
  * so a failure at any point leaves the previous output untouched.
+ *
+ * `extend` runs on the built stacks before the policy check: for tests (and projects adding their own resources
+ * to the stacks), whose additions are checked like everything else.
  */
-export function synthesize(argv: string[], env: NodeJS.ProcessEnv = process.env): number {
+export function synthesize(argv: string[], env: NodeJS.ProcessEnv = process.env, extend?: (stacks: BuilderStack[]) => void): number {
   let builders: Builder[];
   try {
     builders = loadConfig({ file: parseArgs(argv).file, env });
@@ -49,8 +58,18 @@ export function synthesize(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const staging = `${outdir}.staging-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   try {
-    const { app } = buildApp(builders, staging);
+    const { app, stacks } = buildApp(builders, staging);
+    extend?.(stacks);
+    const reports: PolicyReport[] = stacks.map((s) => checkPolicy(s));
+    if (reports.some((r) => failures(r).length > 0)) {
+      fs.rmSync(staging, { recursive: true, force: true });
+      const field = builders.length > 1 ? 'policy.waivers of that builder' : 'policy.waivers';
+      process.stderr.write(`${formatFailures(reports, field)}\n${path.basename(outdir)} left as it was.\n`);
+      return POLICY_EXIT_CODE;
+    }
     app.synth();
+    writeAudit(staging, stacks, reports);
+    for (const b of builders) fs.writeFileSync(path.join(staging, `cloudbuild.${b.stackName}.yaml`), renderCloudBuild(b));
   } catch (e) {
     fs.rmSync(staging, { recursive: true, force: true });
     process.stderr.write(`synth failed, ${path.basename(outdir)} left as it was: ${(e as Error).message}\n`);
@@ -60,7 +79,9 @@ export function synthesize(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (fs.existsSync(outdir)) fs.renameSync(outdir, previous);
   fs.renameSync(staging, outdir);
   fs.rmSync(previous, { recursive: true, force: true });
-  for (const b of builders) process.stdout.write(`synthesized stack ${b.stackName} → ${path.relative(process.cwd(), outdir)}/stacks/${b.stackName}\n`);
+  const rel = path.relative(process.cwd(), outdir);
+  for (const b of builders) process.stdout.write(`synthesized stack ${b.stackName} → ${rel}/stacks/${b.stackName}\n`);
+  process.stdout.write(`audit report → ${rel}/audit/README.md; Cloud Build config → ${rel}/cloudbuild.<stack>.yaml\n`);
   return 0;
 }
 

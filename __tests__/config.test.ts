@@ -132,13 +132,29 @@ const BAD: BadCase[] = [
   { name: 'bad value in the second builder', config: twoBuilders({}, { zone: 'us-west1-a' }), expect: ['builders[1].zone', '"us-west1-a"', 'offers T2A'] },
   { name: 'environment override with a bad boolean', config: {}, env: { BUILDER_SPOT: 'maybe' }, expect: ['instance.spot', '"maybe"', 'type boolean'] },
   { name: 'environment override with a bad zone', config: {}, env: { BUILDER_ZONE: 'us-east4-a' }, expect: ['zone', '"us-east4-a"', 'offers T2A'] },
+  { name: 'waiver without a reason', config: { policy: { waivers: [{ rule: 'shielded-vm' }] } }, expect: ['policy.waivers[0].reason', '(missing)', 'is required: say why'] },
+  { name: 'waiver with an empty reason', config: { policy: { waivers: [{ rule: 'shielded-vm', reason: '' }] } }, expect: ['policy.waivers[0].reason', '""', 'at least 20 characters'] },
+  { name: 'waiver whose reason is only whitespace', config: { policy: { waivers: [{ rule: 'shielded-vm', reason: ' '.repeat(30) }] } }, expect: ['policy.waivers[0].reason', `"${' '.repeat(30)}"`, 'not all whitespace'] },
+  { name: 'waiver with a too short reason', config: { policy: { waivers: [{ rule: 'shielded-vm', reason: 'legacy' }] } }, expect: ['policy.waivers[0].reason', '"legacy"', 'at least 20 characters'] },
+  { name: 'waiver with a reason that is not text', config: { policy: { waivers: [{ rule: 'shielded-vm', reason: 42 }] } }, expect: ['policy.waivers[0].reason', '42', 'must be a string'] },
+  { name: 'waiver with a reason longer than 500 characters', config: { policy: { waivers: [{ rule: 'shielded-vm', reason: 'x'.repeat(501) }] } }, expect: ['policy.waivers[0].reason', '"xxxx', 'at most 500'] },
+  { name: 'waiver for an unknown rule id', config: { policy: { waivers: [{ rule: 'CKV_GCP_2', reason: 'the scanner id instead of ours, by mistake' }] } }, expect: ['policy.waivers[0].rule', '"CKV_GCP_2"', 'ssh-from-iap-only, no-project-sa-impersonation'] },
+  { name: 'waiver rule id in the wrong case', config: { policy: { waivers: [{ rule: 'Shielded-VM', reason: 'no UEFI image for this kernel test yet' }] } }, expect: ['policy.waivers[0].rule', '"Shielded-VM"', 'must be a policy rule id'] },
+  { name: 'waiver without a rule', config: { policy: { waivers: [{ reason: 'no UEFI image for this kernel test yet' }] } }, expect: ['policy.waivers[0].rule', '(missing)', 'must be a policy rule id'] },
+  { name: 'two waivers for one rule', config: { policy: { waivers: [{ rule: 'shielded-vm', reason: 'no UEFI image for this kernel test yet' }, { rule: 'shielded-vm', reason: 'and another reason, written later on' }] } }, expect: ['policy.waivers[1].rule', '"shielded-vm"', 'waived twice (first at policy.waivers[0])'] },
+  { name: 'waiver that is a bare rule id, not an object', config: { policy: { waivers: ['shielded-vm'] } }, expect: ['policy.waivers[0]', '"shielded-vm"', 'type object'] },
+  { name: 'waivers that are not a list', config: { policy: { waivers: { rule: 'shielded-vm', reason: 'no UEFI image for this kernel test yet' } } }, expect: ['policy.waivers', '{"rule":"shielded-vm"', 'type array'] },
+  { name: 'waiver with an unknown field', config: { policy: { waivers: [{ rule: 'shielded-vm', reason: 'no UEFI image for this kernel test yet', expires: '2027-01-01' }] } }, expect: ['policy.waivers[0]', "'expires'", 'unknown field'] },
+  { name: 'unknown field in policy', config: { policy: { waive: ['shielded-vm'] } }, expect: ['policy', "'waive'", 'unknown field'] },
+  { name: 'policy that is not an object', config: { policy: 'strict' }, expect: ['policy', '"strict"', 'type object'] },
+  { name: 'bad waiver in the second builder', config: twoBuilders({}, { instance: { name: 'builder-b' }, serviceAccount: { accountId: 'builder-b' }, sshKey: { privateKeySecretId: 'b-priv', publicKeySecretId: 'b-pub' }, network: { egress: 'none' }, policy: { waivers: [{ rule: 'no-such-rule', reason: 'a reason that is long enough' }] } }), expect: ['builders[1].policy.waivers[0].rule', '"no-such-rule"', 'must be a policy rule id'] },
   { name: 'missing config file', args: ['--config', '/nonexistent/builder.json'], expect: ['config file', '/nonexistent/builder.json', 'ENOENT'] },
   { name: '--config without a path', args: ['--config'], expect: ['--config', '(missing)', 'path to a JSON config file'] },
   { name: 'unknown command-line flag', args: ['--stack', 'x'], expect: ['argument', '--stack', '--config FILE'] },
 ];
 
 describe('bad input', () => {
-  it(`covers at least 40 cases`, () => expect(BAD.length).toBeGreaterThanOrEqual(40));
+  it(`covers at least 55 cases`, () => expect(BAD.length).toBeGreaterThanOrEqual(55));
 
   let stderr: string;
   beforeEach(() => {

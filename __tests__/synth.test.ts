@@ -1,10 +1,10 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { synthesize } from '../main';
 import { builder, tempDir } from './helpers';
 import { renderBoot } from '../templates/boot';
+import { renderCloudBuild } from '../templates/cloudbuild';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 
@@ -44,7 +44,8 @@ describe('default synth (what `npm run synth` writes)', () => {
 
   it('is byte-stable: no machine paths, same bytes from another directory', () => {
     const json = stackJson(defaultOut);
-    for (const local of [path.dirname(defaultOut), process.cwd(), os.homedir()]) expect(json).not.toContain(local);
+    // (/root appears legitimately: the VM's root user. The checkout and the synth directory must not.)
+    for (const local of [path.dirname(defaultOut), process.cwd()]) expect(json).not.toContain(local);
     expect(stackJson(synthTo())).toBe(json);
     expect(fs.readFileSync(path.join(defaultOut, 'manifest.json'), 'utf8')).not.toContain(path.dirname(defaultOut));
   });
@@ -53,6 +54,11 @@ describe('default synth (what `npm run synth` writes)', () => {
     expect(JSON.parse(stackJson(defaultOut)).terraform.backend).toEqual({ local: { path: '../../../terraform.builder-arm64-2cpu.tfstate' } });
     const gcs = synthTo({ state: { gcsBucket: 'tf-state-bucket', gcsPrefix: 'builders' } });
     expect(JSON.parse(stackJson(gcs)).terraform.backend).toEqual({ gcs: { bucket: 'tf-state-bucket', prefix: 'builders/builder-arm64-2cpu' } });
+  });
+
+  it('writes the Cloud Build config for each stack next to the stacks', () => {
+    const yaml = fs.readFileSync(path.join(defaultOut, 'cloudbuild.builder-arm64-2cpu.yaml'), 'utf8');
+    expect(yaml).toBe(renderCloudBuild(builder()));
   });
 
   it('writes one stack per builder', () => {

@@ -10,6 +10,7 @@ import {
   T2A_MACHINE_TYPES,
   T2A_ZONES,
 } from './facts';
+import { POLICY_RULE_IDS } from './policy-rules';
 
 const RFC1035 = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const rfc1035 = (what: string) =>
@@ -59,7 +60,7 @@ const instance = z
         message: "must be an arm64 image (its name or family contains 'arm64' or 'aarch64'), e.g. projects/debian-cloud/global/images/family/debian-12-arm64",
       })
       .default('projects/debian-cloud/global/images/family/debian-12-arm64')
-      .describe('Boot image (arm64). Default: the current Debian family for arm64.'),
+      .describe('Boot image (arm64). Default: the Debian 12 (bookworm) arm64 family, the one the boot tests run; debian-13-arm64 works the same way.'),
     diskType: z
       .enum(T2A_DISK_TYPES, { message: `must be a disk type T2A supports: ${T2A_DISK_TYPES.join(', ')}` })
       .default('pd-ssd')
@@ -240,6 +241,46 @@ const state = z
   .strict()
   .prefault({});
 
+const WAIVER_REASON_MIN = 20;
+
+const waiver = z
+  .object({
+    rule: z
+      .enum(POLICY_RULE_IDS, { message: `must be a policy rule id: ${POLICY_RULE_IDS.join(', ')}` })
+      .describe('Id of the rule to waive (docs/audit.md lists them).'),
+    reason: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined
+            ? `is required: say why the rule does not apply here (at least ${WAIVER_REASON_MIN} characters)`
+            : 'must be a string',
+      })
+      .max(500, { message: 'must be at most 500 characters (link a ticket for the long story)' })
+      .refine((r) => r.trim().length >= WAIVER_REASON_MIN, {
+        message: `must say why, in at least ${WAIVER_REASON_MIN} characters that are not all whitespace: reviewers read it in the audit report`,
+      })
+      .describe('Why the rule does not apply: shown next to the rule in the audit report.'),
+  })
+  .strict();
+
+const policy = z
+  .object({
+    waivers: z
+      .array(waiver)
+      .default([])
+      .superRefine((waivers, ctx) => {
+        const first = new Map<string, number>();
+        waivers.forEach((w, i) => {
+          const j = first.get(w.rule);
+          if (j === undefined) first.set(w.rule, i);
+          else ctx.addIssue({ code: 'custom', path: [i, 'rule'], input: w.rule, message: `is waived twice (first at policy.waivers[${j}]): one waiver per rule, with one reason` });
+        });
+      })
+      .describe('Policy rules this builder does not have to pass, each with a written reason. A failing rule without a waiver stops synth (exit 3).'),
+  })
+  .strict()
+  .prefault({});
+
 /** One builder: everything needed to synthesize one stack. */
 export const builderSchema = z
   .object({
@@ -269,6 +310,7 @@ export const builderSchema = z
       .default(30)
       .describe('Power the VM off after this many minutes without builds, containers or SSH sessions (0 disables).'),
     state,
+    policy,
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -7,7 +7,7 @@ const fs = require('fs');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
-const SOURCE_DIRS = ['config', 'constructs', 'templates', 'cli', 'scripts'];
+const SOURCE_DIRS = ['config', 'constructs', 'templates', 'cli', 'scripts', 'policy', 'audit'];
 const SOURCE_FILES = ['main.ts', 'package-lock.json', 'scripts/bundled.js'];
 
 function newestSourceMtime() {

@@ -29,6 +29,10 @@ t=$(now); tier "unit suite (jest)"
 npx --no-install jest --json --outputFile="$results/unit.json" || status=1
 echo "unit: $(elapsed "$t")"
 
+t=$(now); tier "integration (cdktf synth --hcl parsed by terraform fmt)"
+npx --no-install jest -c jest.integration.config.js --json --outputFile="$results/integration.json" || status=1
+echo "integration: $(elapsed "$t")"
+
 t=$(now); tier "boot tier (jest.boot.config.js: shellcheck, sshd, systemd, cloud-init, chroot, nspawn, arm64)"
 npx --no-install jest -c jest.boot.config.js --json --outputFile="$results/boot.json" || status=1
 echo "boot: $(elapsed "$t")"
@@ -40,5 +44,5 @@ node -e '
     catch { failed += 1; }
   }
   console.log(`\n${passed} passed, ${failed} failed`);
-' "$results/unit.json" "$results/boot.json"
+' "$results/unit.json" "$results/integration.json" "$results/boot.json"
 exit "$status"
