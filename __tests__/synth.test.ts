@@ -1,9 +1,7 @@
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { synthesize } from '../main';
 import { builder, tempDir } from './helpers';
-import { renderBoot } from '../templates/boot';
 import { renderCloudBuild } from '../templates/cloudbuild';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
@@ -100,34 +98,5 @@ describe('secrets', () => {
     const json = stackJson(out);
     expect(json).toContain('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm8p7nG1c3aQmR2Q0M7kqXb2sI0pJj0bQ3zq8v1eF1x');
     expect(json).not.toMatch(/tls_private_key|PRIVATE KEY/);
-  });
-});
-
-describe('Terraform interpolation', () => {
-  const TFRC = path.join(tempDir(), 'empty.tfrc');
-  fs.writeFileSync(TFRC, '');
-
-  /** What Terraform itself makes of a string from cdk.tf.json (terraform console evaluates locals offline). */
-  function terraformValue(value: string): string {
-    const dir = tempDir('builder-tf-');
-    fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify({ locals: { v: value } }));
-    const out = execFileSync('terraform', ['console'], {
-      cwd: dir,
-      input: 'base64encode(local.v)\n',
-      env: { ...process.env, TF_CLI_CONFIG_FILE: TFRC, CHECKPOINT_DISABLE: '1' },
-      encoding: 'utf8',
-    });
-    return Buffer.from(JSON.parse(out.trim()), 'base64').toString('utf8');
-  }
-
-  it.each([
-    ['startup-script', {}],
-    ['user-data', { instance: { image: 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-arm64' } }],
-  ])('the %s reaches the VM byte for byte, ${…} and %%{…} included', (key, config) => {
-    const out = synthTo(config);
-    const vm = Object.values(JSON.parse(stackJson(out)).resource.google_compute_instance)[0] as { metadata: Record<string, string> };
-    const expected = renderBoot(builder(config)).content;
-    expect(expected).toMatch(/\$\{/); // the check means something only if the script has shell expansions
-    expect(terraformValue(vm.metadata[key])).toBe(expected);
   });
 });

@@ -6,9 +6,9 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../../cli/main';
+import { main } from '../../../cli/main';
 
-export const ROOT = path.resolve(__dirname, '../..');
+export const ROOT = path.resolve(__dirname, '../../..');
 const STUBS = path.join(__dirname, 'stubs');
 export const HASH = 'feedc0ffee123456';
 

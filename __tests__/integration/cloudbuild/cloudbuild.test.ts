@@ -8,9 +8,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parse } from 'yaml';
-import { loadConfig } from '../../config/load';
-import type { BuilderInput } from '../../config/schema';
-import { defaultSubstitutions, renderCloudBuild, SUBSTITUTIONS } from '../../templates/cloudbuild';
+import { loadConfig } from '../../../config/load';
+import type { BuilderInput } from '../../../config/schema';
+import { defaultSubstitutions, renderCloudBuild, SUBSTITUTIONS } from '../../../templates/cloudbuild';
 
 const HASH = 'abcdef0123456789';
 

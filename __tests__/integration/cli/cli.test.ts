@@ -6,8 +6,8 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
-import { buildProgram } from '../../cli/main';
-import { Cleanup } from '../../cli/context';
+import { buildProgram } from '../../../cli/main';
+import { Cleanup } from '../../../cli/context';
 import { freePort, HASH, ROOT, World, world } from './harness';
 
 const I = 'builder-arm64-2cpu';
@@ -383,8 +383,8 @@ describe('cloud-build', () => {
           '--substitutions=_IMAGE=us-docker.pkg.dev/demo-project/docker/web,_TAG=v1,_DOCKERFILE=Dockerfile,_CONTEXT=.,_AUTO_START_STOP=false,_READY_TIMEOUT=600$',
       ),
     );
-    const { renderCloudBuild } = await import('../../templates/cloudbuild');
-    const { loadConfig } = await import('../../config/load');
+    const { renderCloudBuild } = await import('../../../templates/cloudbuild');
+    const { loadConfig } = await import('../../../config/load');
     expect(w.read('submitted.yaml')).toBe(renderCloudBuild(loadConfig({ file: w.configFile, env: {} })[0], { configHash: HASH }));
     expect(fs.readdirSync(w.tmp)).toEqual([]);
 
@@ -399,7 +399,7 @@ describe('cloud-build', () => {
  * as the CLI's own --help reports them; (the README's "Everyday use" section).
  */
 
-const doc = fs.readFileSync(path.resolve(__dirname, '../../docs/everyday-use.md'), 'utf8');
+const doc = fs.readFileSync(path.resolve(__dirname, '../../../docs/everyday-use.md'), 'utf8');
 
 function helpOf(cmd: Command): string {
   return cmd.helpInformation();
