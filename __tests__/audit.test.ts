@@ -7,33 +7,15 @@ import * as os from 'os';
 import * as path from 'path';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
-import { synthesize } from '../main';
-import type { BuilderStack } from '../constructs/builder-stack';
 import { POLICY_RULE_IDS } from '../config/policy-rules';
 import type { AuditReport } from '../audit/report';
 import { estimateCost } from '../audit/cost';
 import { withRuleTable } from '../audit/docs';
 import { HOURS_PER_MONTH, NAT_PRICES, PRICES_DATE, REGION_PRICES } from '../audit/prices';
-import { builder, tempDir } from './helpers';
+import { builder, synthTo } from './helpers';
 
 const STACK = 'builder-arm64-2cpu';
 
-function synthTo(config?: object, extend?: (stacks: BuilderStack[]) => void): string {
-  const dir = tempDir('builder-audit-');
-  const outdir = path.join(dir, 'cdktf.out');
-  const args: string[] = [];
-  if (config) {
-    fs.writeFileSync(path.join(dir, 'builder.json'), JSON.stringify(config));
-    args.push('--config', path.join(dir, 'builder.json'));
-  }
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    expect(synthesize(args, { CDKTF_OUTDIR: outdir }, extend)).toBe(0);
-  } finally {
-    write.mockRestore();
-  }
-  return outdir;
-}
 
 const read = (outdir: string, file: string) => fs.readFileSync(path.join(outdir, 'audit', file), 'utf8');
 const json = (outdir: string, stack = STACK) => JSON.parse(read(outdir, `${stack}.json`)) as AuditReport;
@@ -116,6 +98,7 @@ describe('audit report (several stacks, waivers, resources added outside the con
         },
       ],
     },
+    {},
     (stacks) => {
       new StorageBucket(stacks[0], 'cache-bucket', { name: 'build-cache', location: 'US' });
       new ProjectIamMember(stacks[0], 'log-writer', { project: 'multi-arch-docker', role: 'roles/logging.logWriter', member: stacks[0].serviceAccount.member });

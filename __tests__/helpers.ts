@@ -5,6 +5,7 @@ import { Testing } from 'cdktf';
 import { builderSchema, BuilderInput } from '../config/schema';
 import type { Builder } from '../config/load';
 import { BuilderStack } from '../constructs/builder-stack';
+import { synthesize } from '../main';
 
 export const TEST_PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm8p7nG1c3aQmR2Q0M7kqXb2sI0pJj0bQ3zq8v1eF1x ops@example';
 
@@ -47,4 +48,25 @@ export function only(s: Synthesized, type: string, where: Record<string, unknown
 
 export function tempDir(prefix = 'builder-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/**
+ * Runs synth as `npm run synth` would (config file, policy, audit, atomic write) into a fresh directory and
+ * returns the out dir. `extend` adds resources to the built stacks before the policy check.
+ */
+export function synthTo(config?: object, env: Record<string, string> = {}, extend?: (stacks: BuilderStack[]) => void): string {
+  const dir = tempDir('builder-synth-');
+  const outdir = path.join(dir, 'cdktf.out');
+  const args: string[] = [];
+  if (config) {
+    fs.writeFileSync(path.join(dir, 'builder.json'), JSON.stringify(config));
+    args.push('--config', path.join(dir, 'builder.json'));
+  }
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  try {
+    expect(synthesize(args, { ...env, CDKTF_OUTDIR: outdir }, extend)).toBe(0);
+  } finally {
+    write.mockRestore();
+  }
+  return outdir;
 }

@@ -1,28 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { synthesize } from '../main';
-import { builder, tempDir } from './helpers';
+import { builder, synthTo, tempDir } from './helpers';
 import { renderCloudBuild } from '../templates/cloudbuild';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 
-/** Runs synth as `npm run synth` would, into a fresh directory; returns the out dir. */
-function synthTo(config?: object, env: Record<string, string> = {}): string {
-  const dir = tempDir('builder-synth-');
-  const outdir = path.join(dir, 'cdktf.out');
-  const args: string[] = [];
-  if (config) {
-    fs.writeFileSync(path.join(dir, 'builder.json'), JSON.stringify(config));
-    args.push('--config', path.join(dir, 'builder.json'));
-  }
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    expect(synthesize(args, { ...env, CDKTF_OUTDIR: outdir })).toBe(0);
-  } finally {
-    write.mockRestore();
-  }
-  return outdir;
-}
 
 function files(dir: string): string[] {
   return fs.readdirSync(dir, { recursive: true, withFileTypes: true })

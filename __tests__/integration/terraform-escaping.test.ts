@@ -6,22 +6,9 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { synthesize } from '../../main';
-import { builder, tempDir } from '../helpers';
+import { builder, synthTo, tempDir } from '../helpers';
 import { renderBoot } from '../../templates/boot';
 
-function synthTo(config: object): string {
-  const dir = tempDir('builder-synth-');
-  const outdir = path.join(dir, 'cdktf.out');
-  fs.writeFileSync(path.join(dir, 'builder.json'), JSON.stringify(config));
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    expect(synthesize(['--config', path.join(dir, 'builder.json')], { CDKTF_OUTDIR: outdir })).toBe(0);
-  } finally {
-    write.mockRestore();
-  }
-  return fs.readFileSync(path.join(outdir, 'stacks', 'builder-arm64-2cpu', 'cdk.tf.json'), 'utf8');
-}
 
 describe('Terraform interpolation', () => {
   const TFRC = path.join(tempDir(), 'empty.tfrc');
@@ -44,7 +31,8 @@ describe('Terraform interpolation', () => {
     ['startup-script', {}],
     ['user-data', { instance: { image: 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-arm64' } }],
   ])('the %s reaches the VM byte for byte, ${…} and %%{…} included', (key, config) => {
-    const vm = Object.values(JSON.parse(synthTo(config)).resource.google_compute_instance)[0] as { metadata: Record<string, string> };
+    const tf = fs.readFileSync(path.join(synthTo(config), 'stacks', 'builder-arm64-2cpu', 'cdk.tf.json'), 'utf8');
+    const vm = Object.values(JSON.parse(tf).resource.google_compute_instance)[0] as { metadata: Record<string, string> };
     const expected = renderBoot(builder(config)).content;
     expect(expected).toMatch(/\$\{/); // the check means something only if the script has shell expansions
     expect(terraformValue(vm.metadata[key])).toBe(expected);
