@@ -15,6 +15,7 @@ import { Builder, loadConfig } from './config/load';
 import { ConfigError } from './config/errors';
 import { BuilderStack } from './constructs/builder-stack';
 import { checkPolicy, failures, formatFailures, POLICY_EXIT_CODE, PolicyReport } from './policy/check';
+import type { TfJson } from './policy/terraform';
 import { writeAudit } from './audit/report';
 import { renderCloudBuild } from './templates/cloudbuild';
 
@@ -23,6 +24,10 @@ export function buildApp(builders: Builder[], outdir: string): { app: App; stack
   const app = new App({ outdir, skipValidation: false });
   const stacks = builders.map((b) => new BuilderStack(app, b));
   return { app, stacks };
+}
+
+function readStackJson(outdir: string, stackName: string): TfJson {
+  return JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', stackName, 'cdk.tf.json'), 'utf8')) as TfJson;
 }
 
 function parseArgs(argv: string[]): { file?: string } {
@@ -60,14 +65,15 @@ export function synthesize(argv: string[], env: NodeJS.ProcessEnv = process.env,
   try {
     const { app, stacks } = buildApp(builders, staging);
     extend?.(stacks);
-    const reports: PolicyReport[] = stacks.map((s) => checkPolicy(s));
+    app.synth();
+    // The rules read what was written (the bytes Terraform will get), while it is still only in staging.
+    const reports: PolicyReport[] = stacks.map((s) => checkPolicy(s, readStackJson(staging, s.config.stackName)));
     if (reports.some((r) => failures(r).length > 0)) {
       fs.rmSync(staging, { recursive: true, force: true });
       const field = builders.length > 1 ? 'policy.waivers of that builder' : 'policy.waivers';
       process.stderr.write(`${formatFailures(reports, field)}\n${path.basename(outdir)} left as it was.\n`);
       return POLICY_EXIT_CODE;
     }
-    app.synth();
     writeAudit(staging, stacks, reports);
     for (const b of builders) fs.writeFileSync(path.join(staging, `cloudbuild.${b.stackName}.yaml`), renderCloudBuild(b));
   } catch (e) {

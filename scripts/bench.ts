@@ -25,6 +25,15 @@ function median(cmd: string, args: string[], runs = RUNS): number {
 }
 
 export function main(): number {
+  try {
+    return bench();
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message.split('\n')[0]}`);
+    return 1;
+  }
+}
+
+function bench(): number {
   const node = median('node', ['-e', '0']);
   const synth = median('npm', ['run', 'synth', '--silent']);
   const app = median('node', ['scripts/bundled.js', 'main.ts']);
