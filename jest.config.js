@@ -9,5 +9,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/boot/', '<rootDir>/__tests__/integration/'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] },
+  setupFiles: ['<rootDir>/__tests__/fast-stack-traces.ts'],
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
 };
