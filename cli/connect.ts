@@ -16,7 +16,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { CliError, classifyGcloud, EXIT, firstErrorLine, isTransientIap } from './errors';
-import { localNames } from '../config/commands';
+import { buildkitdConfig, localNames } from '../config/commands';
 import { Ctx, sleep, target, where } from './context';
 import { requireTool, run } from './exec';
 import { describe, startAndWait } from './gce';
@@ -48,6 +48,7 @@ export const names = localNames;
 const connectionFile = (ctx: Ctx) => path.join(ctx.stateDir, 'connection.json');
 const pidFile = (ctx: Ctx) => path.join(ctx.stateDir, 'tunnel.pid');
 const logFile = (ctx: Ctx) => path.join(ctx.stateDir, 'tunnel.log');
+const gcConfigFile = (ctx: Ctx) => path.join(ctx.stateDir, 'buildkitd.toml');
 
 export function readConnection(ctx: Ctx): Connection | undefined {
   try {
@@ -232,14 +233,17 @@ async function createBuildx(ctx: Ctx, builder: string, remoteContext: string): P
   }
   let local = (await run('docker', ['context', 'show'], { env: ctx.env })).stdout.trim() || 'default';
   if (local === remoteContext) local = 'default';
+  const gcConfig = gcConfigFile(ctx);
+  fs.writeFileSync(gcConfig, buildkitdConfig(ctx.builder));
+  const config = ['--buildkitd-config', gcConfig];
   await docker(
     ctx,
-    ['buildx', 'create', '--name', builder, '--driver', 'docker-container', '--platform', 'linux/amd64', '--node', `${builder}-amd64`, local],
+    ['buildx', 'create', '--name', builder, '--driver', 'docker-container', ...config, '--platform', 'linux/amd64', '--node', `${builder}-amd64`, local],
     `create buildx builder ${builder}`,
   );
   await docker(
     ctx,
-    ['buildx', 'create', '--name', builder, '--append', '--node', `${builder}-arm64`, '--platform', 'linux/arm64', remoteContext],
+    ['buildx', 'create', '--name', builder, '--append', ...config, '--node', `${builder}-arm64`, '--platform', 'linux/arm64', remoteContext],
     `append the arm64 node to buildx builder ${builder}`,
   );
 }
@@ -429,6 +433,7 @@ export async function disconnect(ctx: Ctx): Promise<void> {
     for (const f of [c.sshConfig, c.publicKeyFile, path.join(ctx.stateDir, 'known_hosts')]) if (f) fs.rmSync(f, { force: true });
     undone.push('ssh config include');
   }
+  fs.rmSync(gcConfigFile(ctx), { force: true });
   fs.rmSync(connectionFile(ctx), { force: true });
   ctx.out(`disconnected: removed ${undone.join(', ') || 'the stale record'}`);
 }

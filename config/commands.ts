@@ -49,3 +49,17 @@ export function builderCommands(b: Builder): BuilderCommands {
     stop: `gcloud compute instances stop ${b.instance.name} ${where}`,
   };
 }
+
+/**
+ * buildkitd.toml for the nodes of the buildx builder. They run the docker-container driver (a BuildKit container
+ * on each Docker), to which dockerd's daemon.json GC settings do not apply: the cache cap is passed here.
+ */
+export function buildkitdConfig(b: Builder): string {
+  return [
+    '# BuildKit garbage collection for this builder (docker-container driver; daemon.json GC does not apply).',
+    '[worker.oci]',
+    '  gc = true',
+    `  gckeepstorage = "${b.docker.gcKeepStorageGb}GB"`,
+    '',
+  ].join('\n');
+}

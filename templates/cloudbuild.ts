@@ -52,6 +52,7 @@ export function renderCloudBuild(builder: Builder, opts: CloudBuildOptions = {})
     `LOCAL_PORT=${b.docker.port}`,
     `CONFIG_HASH=${configHash}`,
     `BUILDER=cloudbuild-${b.stackName}`,
+    `GC_KEEP_STORAGE=${b.docker.gcKeepStorageGb}GB`,
   ];
   const d = defaultSubstitutions(b);
   const data = {

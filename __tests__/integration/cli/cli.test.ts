@@ -142,6 +142,8 @@ describe('connect / disconnect', () => {
 
     const ssh = w.calls('gcloud').filter((c) => c.startsWith('gcloud compute ssh'));
     expect(ssh).toHaveLength(3);
+    // The BuildKit GC cap for the docker-container nodes (daemon.json GC does not reach them).
+    expect(fs.readFileSync(path.join(w.state, 'builder-arm64-2cpu', 'buildkitd.toml'), 'utf8')).toContain('gckeepstorage = "20GB"');
     const keyFile = /--ssh-key-file=(\S+)/.exec(ssh[0])![1];
     expect(ssh[0]).toBe(
       `gcloud compute ssh root@${I} ${AT} --tunnel-through-iap --ssh-key-file=${keyFile} --quiet -- -L 127.0.0.1:${port}:127.0.0.1:2375 -N -o ExitOnForwardFailure=yes -o ServerAliveInterval=30`,
@@ -157,8 +159,8 @@ describe('connect / disconnect', () => {
       'docker --context builder-arm64-2cpu-tunnel version --format {{.Server.Arch}}',
       'docker buildx inspect builder-arm64-2cpu-multiarch',
       'docker context show',
-      'docker buildx create --name builder-arm64-2cpu-multiarch --driver docker-container --platform linux/amd64 --node builder-arm64-2cpu-multiarch-amd64 default',
-      'docker buildx create --name builder-arm64-2cpu-multiarch --append --node builder-arm64-2cpu-multiarch-arm64 --platform linux/arm64 builder-arm64-2cpu-tunnel',
+      `docker buildx create --name builder-arm64-2cpu-multiarch --driver docker-container --buildkitd-config ${path.join(w.state, 'builder-arm64-2cpu', 'buildkitd.toml')} --platform linux/amd64 --node builder-arm64-2cpu-multiarch-amd64 default`,
+      `docker buildx create --name builder-arm64-2cpu-multiarch --append --buildkitd-config ${path.join(w.state, 'builder-arm64-2cpu', 'buildkitd.toml')} --node builder-arm64-2cpu-multiarch-arm64 --platform linux/arm64 builder-arm64-2cpu-tunnel`,
     ]);
     expect(r.out).toContain('docker buildx build --builder builder-arm64-2cpu-multiarch --platform linux/amd64,linux/arm64');
     expect(r.out + r.err).not.toContain('PRIVATE KEY');

@@ -191,9 +191,11 @@ describe('the steps, run with bash against the stand-in gcloud/docker', () => {
     expect(calls.filter((c) => c.startsWith('gcloud compute ssh'))).toHaveLength(2);
     expect(calls).toContain('gcloud auth configure-docker us-docker.pkg.dev --quiet');
     const B = 'cloudbuild-builder-arm64-2cpu';
+    const STATE_TOML = path.join(dir, 'workspace', '.arm64-builder', 'buildkitd.toml');
+    expect(fs.readFileSync(STATE_TOML, 'utf8')).toBe('[worker.oci]\n  gc = true\n  gckeepstorage = "20GB"\n');
     expect(calls.filter((c) => c.startsWith('docker buildx'))).toEqual([
-      `docker buildx create --name ${B} --driver docker-container --platform linux/amd64 --node ${B}-amd64 default`,
-      `docker buildx create --name ${B} --append --node ${B}-arm64 --platform linux/arm64 arm64-node`,
+      `docker buildx create --name ${B} --driver docker-container --buildkitd-config ${STATE_TOML} --platform linux/amd64 --node ${B}-amd64 default`,
+      `docker buildx create --name ${B} --append --buildkitd-config ${STATE_TOML} --node ${B}-arm64 --platform linux/arm64 arm64-node`,
       `docker buildx inspect --bootstrap ${B}`,
       `docker buildx build --builder ${B} --platform linux/amd64,linux/arm64 --file Dockerfile --tag us-docker.pkg.dev/demo-project/docker/web:v7 --push .`,
     ]);
