@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdktf';
-import { withReference } from '../config/reference';
+import { withGeneratedSections } from '../scripts/docs';
 import { loadConfig } from '../config/load';
 import { BuilderStack } from '../constructs/builder-stack';
 
@@ -9,8 +9,9 @@ const ROOT = path.join(__dirname, '..');
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
 describe('README', () => {
-  it('carries the config reference generated from the schema (run `npm run docs` after a schema change)', () => {
-    expect(readme).toBe(withReference(readme));
+  it('carries the config reference from the schema and the everyday-use section from docs/ (`npm run docs`)', () => {
+    expect(readme).toBe(withGeneratedSections(readme, fs.readFileSync(path.join(ROOT, 'docs/everyday-use.md'), 'utf8')));
+    expect(readme).toContain('npm run builder -- connect');
   });
 
   it('gives the two set-up commands, and .ci/run runs the test one', () => {
