@@ -15,7 +15,7 @@ import { Builder, loadConfig } from './config/load';
 import { ConfigError } from './config/errors';
 import { BuilderStack } from './constructs/builder-stack';
 import { checkPolicy, failures, formatFailures, POLICY_EXIT_CODE, PolicyReport } from './policy/check';
-import type { TfJson } from './policy/terraform';
+import { resolvedStack, TfJson } from './policy/terraform';
 import { writeAudit } from './audit/report';
 import { renderCloudBuild } from './templates/cloudbuild';
 
@@ -26,8 +26,10 @@ export function buildApp(builders: Builder[], outdir: string): { app: App; stack
   return { app, stacks };
 }
 
-function readStackJson(outdir: string, stackName: string): TfJson {
-  return JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', stackName, 'cdk.tf.json'), 'utf8')) as TfJson;
+/** The Terraform JSON synth wrote for a stack; with `--hcl` (cdk.tf, not JSON) the same, resolved in memory. */
+function writtenTerraform(outdir: string, stack: BuilderStack): TfJson {
+  const file = path.join(outdir, 'stacks', stack.config.stackName, 'cdk.tf.json');
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as TfJson) : resolvedStack(stack);
 }
 
 function parseArgs(argv: string[]): { file?: string } {
@@ -67,7 +69,7 @@ export function synthesize(argv: string[], env: NodeJS.ProcessEnv = process.env,
     extend?.(stacks);
     app.synth();
     // The rules read what was written (the bytes Terraform will get), while it is still only in staging.
-    const reports: PolicyReport[] = stacks.map((s) => checkPolicy(s, readStackJson(staging, s.config.stackName)));
+    const reports: PolicyReport[] = stacks.map((s) => checkPolicy(s, writtenTerraform(staging, s)));
     if (reports.some((r) => failures(r).length > 0)) {
       fs.rmSync(staging, { recursive: true, force: true });
       const field = builders.length > 1 ? 'policy.waivers of that builder' : 'policy.waivers';
