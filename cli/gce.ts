@@ -51,9 +51,8 @@ export async function readiness(ctx: Ctx): Promise<string> {
   throw classifyGcloud(r.stderr, target(b), 'read the readiness guest attribute');
 }
 
-/** The boot config hash the VM publishes when it runs this config (BUILDER_CONFIG_HASH overrides it). */
+/** The boot config hash the VM publishes when it runs this config. */
 export function expectedHash(ctx: Ctx): string {
-  if (ctx.env.BUILDER_CONFIG_HASH) return ctx.env.BUILDER_CONFIG_HASH;
   try {
     return renderBoot(ctx.builder).configHash;
   } catch (e) {

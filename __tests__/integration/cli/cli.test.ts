@@ -8,7 +8,7 @@ import * as path from 'path';
 import type { Command } from 'commander';
 import { buildProgram } from '../../../cli/main';
 import { Cleanup } from '../../../cli/context';
-import { freePort, HASH, ROOT, World, world } from './harness';
+import { freePort, ROOT, World, world } from './harness';
 
 const I = 'builder-arm64-2cpu';
 const AT = '--zone=us-central1-a --project=demo-project';
@@ -54,7 +54,7 @@ describe('start / stop / status', () => {
       READY,
     ]);
     expect(r.err).toContain('state STAGING');
-    expect(r.err).toContain(`is ready: Docker answers (boot config ${HASH})`);
+    expect(r.err).toContain(`is ready: Docker answers (boot config ${w.hash})`);
     expect(r.out).toBe(`${I} ready; next: arm64-builder connect`);
   });
 
@@ -74,7 +74,7 @@ describe('start / stop / status', () => {
     w.set('ready_value', '0123456789abcdef');
     const r = await w.run('start', '--timeout', '0.05');
     expect(r.code).toBe(3);
-    expect(r.err).toContain('the VM runs boot config 0123456789abcdef but this config renders feedc0ffee123456; deploy the stack, or pass --any-config');
+    expect(r.err).toContain(`the VM runs boot config 0123456789abcdef but this config renders ${w.hash}; deploy the stack, or pass --any-config`);
     const ok = await w.run('start', '--any-config');
     expect(ok.code).toBe(0);
     expect(w.calls('gcloud').filter((c) => c.includes('instances start'))).toEqual([]); // already RUNNING
@@ -387,7 +387,7 @@ describe('cloud-build', () => {
     );
     const { renderCloudBuild } = await import('../../../templates/cloudbuild');
     const { loadConfig } = await import('../../../config/load');
-    expect(w.read('submitted.yaml')).toBe(renderCloudBuild(loadConfig({ file: w.configFile, env: {} })[0], { configHash: HASH }));
+    expect(w.read('submitted.yaml')).toBe(renderCloudBuild(loadConfig({ file: w.configFile, env: {} })[0], { configHash: w.hash }));
     expect(fs.readdirSync(w.tmp)).toEqual([]);
 
     const missing = await w.run('cloud-build', src, '--dockerfile', 'nope/Dockerfile');

@@ -7,10 +7,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { main } from '../../../cli/main';
+import { loadConfig } from '../../../config/load';
+import { renderBoot } from '../../../templates/boot';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 const STUBS = path.join(__dirname, 'stubs');
-export const HASH = 'feedc0ffee123456';
 
 export interface World {
   dir: string;
@@ -20,6 +21,8 @@ export interface World {
   state: string;
   configFile: string;
   keyFile: string;
+  /** The boot config hash of this world's config: what a ready VM publishes. */
+  hash: string;
   env: NodeJS.ProcessEnv;
   /** Turns a scenario switch on (a file in the stub dir), optionally with content. */
   set(name: string, content?: string): void;
@@ -55,14 +58,20 @@ export function world(config: Record<string, unknown> = {}, opts: { path?: strin
   const configFile = path.join(dir, 'builder.json');
   fs.writeFileSync(configFile, JSON.stringify({ projectId: 'demo-project', zone: 'us-central1-a', ...config }));
   const keyFile = testKey();
-  fs.writeFileSync(path.join(stub, 'ready_value'), HASH);
+  // What the VM publishes once its boot config (the one this config renders) has run.
+  let hash = '';
+  try {
+    hash = renderBoot(loadConfig({ file: configFile, env: {} })[0]).configHash;
+  } catch {
+    // a deliberately invalid config: the CLI must refuse it before asking the VM anything
+  }
+  fs.writeFileSync(path.join(stub, 'ready_value'), hash);
   const env: NodeJS.ProcessEnv = {
     PATH: opts.path ?? `${STUBS}:/usr/bin:/bin`,
     HOME: home,
     TMPDIR: tmp,
     BUILDER_STATE_DIR: state,
     BUILDER_CONFIG: configFile,
-    BUILDER_CONFIG_HASH: HASH,
     BUILDER_POLL_MS: '10',
     BUILDER_BACKOFF_MS: '10',
     STUB_DIR: stub,
@@ -76,6 +85,7 @@ export function world(config: Record<string, unknown> = {}, opts: { path?: strin
     state,
     configFile,
     keyFile,
+    hash,
     env,
     set: (name, content = '') => fs.writeFileSync(path.join(stub, name), content),
     calls: (tool) => {
