@@ -1,6 +1,6 @@
 /**
- * The commands people run against a builder, derived from its config alone: the stack prints them as outputs,
- * the CLI runs them, the README shows them. One place, so they never disagree.
+ * Names and commands derived from a builder's config alone: the stack prints the commands as outputs, and the
+ * CLI creates exactly the docker objects named here. One place, so they never disagree.
  */
 import type { Builder } from './load';
 
@@ -16,37 +16,22 @@ export function localNames(stackName: string) {
   };
 }
 
+/** The paste-ready commands the stack prints as outputs (the CLI runs the same steps itself). */
 export interface BuilderCommands {
-  /** Docker context for the tunnelled arm64 node. */
-  contextName: string;
-  /** buildx builder: the local amd64 node plus the appended remote arm64 node. */
-  builderName: string;
-  /** Local end of the tunnel: the VM's Docker port on 127.0.0.1. */
-  localPort: number;
   tunnel: string;
   dockerContext: string;
   buildxCreate: string;
   buildxAppend: string;
-  start: string;
-  stop: string;
 }
 
 export function builderCommands(b: Builder): BuilderCommands {
-  const where = `--project ${b.projectId} --zone ${b.zone}`;
-  const names = localNames(b.stackName);
-  const contextName = names.tunnelContext;
-  const builderName = names.builder;
-  const localPort = b.docker.port;
+  const { tunnelContext, builder } = localNames(b.stackName);
+  const port = b.docker.port;
   return {
-    contextName,
-    builderName,
-    localPort,
-    tunnel: `gcloud compute ssh ${b.sshKey.user}@${b.instance.name} ${where} --tunnel-through-iap -- -L 127.0.0.1:${localPort}:127.0.0.1:${b.docker.port} -N`,
-    dockerContext: `docker context create ${contextName} --docker host=tcp://127.0.0.1:${localPort}`,
-    buildxCreate: `docker buildx create --name ${builderName} --driver docker-container --platform linux/amd64 --node ${builderName}-amd64 default`,
-    buildxAppend: `docker buildx create --name ${builderName} --append --node ${builderName}-arm64 --platform linux/arm64 ${contextName}`,
-    start: `gcloud compute instances start ${b.instance.name} ${where}`,
-    stop: `gcloud compute instances stop ${b.instance.name} ${where}`,
+    tunnel: `gcloud compute ssh ${b.sshKey.user}@${b.instance.name} --project ${b.projectId} --zone ${b.zone} --tunnel-through-iap -- -L 127.0.0.1:${port}:127.0.0.1:${port} -N`,
+    dockerContext: `docker context create ${tunnelContext} --docker host=tcp://127.0.0.1:${port}`,
+    buildxCreate: `docker buildx create --name ${builder} --driver docker-container --platform linux/amd64 --node ${builder}-amd64 default`,
+    buildxAppend: `docker buildx create --name ${builder} --append --node ${builder}-arm64 --platform linux/arm64 ${tunnelContext}`,
   };
 }
 
